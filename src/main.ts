@@ -1,0 +1,28 @@
+/**
+ * order-service entry point: composes the layers and runs until SIGTERM or SIGINT, when
+ * `runMain` interrupts the program and every layer's finalizer runs in reverse order.
+ */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Effect, Layer } from "effect"
+import { AppConfig, exitOnConfigError } from "./config/AppConfig.ts"
+import { Database, pgClientLayer } from "./db/Database.ts"
+import * as Migrations from "./db/Migrations.ts"
+import * as Logging from "./log/Logging.ts"
+
+const Store = Layer.mergeAll(Database.layerNoDeps, Migrations.layer).pipe(
+  Layer.provide(pgClientLayer())
+)
+
+const Lifecycle = Layer.effectDiscard(
+  Effect.acquireRelease(Effect.logInfo("order-service started"), () =>
+    Effect.logInfo("order-service stopped")
+  )
+)
+
+const App = Lifecycle.pipe(
+  Layer.provideMerge(Store),
+  Layer.provideMerge(Logging.layer),
+  Layer.provideMerge(AppConfig.layer)
+)
+
+Layer.launch(App).pipe(exitOnConfigError, NodeRuntime.runMain)

@@ -1,0 +1,165 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
+import { AppConfig } from "../../src/config/AppConfig.ts"
+import { Database, pgClientLayer } from "../../src/db/Database.ts"
+import { OrderNotFound } from "../../src/domain/errors.ts"
+import type { Order } from "../../src/domain/Order.ts"
+import { loadConfig } from "../support/config.ts"
+import { sampleOrders, storableOrder } from "../support/orders.ts"
+import * as TestDatabase from "../support/TestDatabase.ts"
+
+const parse = (json: string) => JSON.parse(json) as Order
+
+const countRows = Effect.gen(function* () {
+  const sql = yield* SqlClient
+  const [row] = yield* sql<{ orders: number; items: number }>`
+    SELECT (SELECT count(*)::int FROM orders) AS orders, (SELECT count(*)::int FROM items) AS items`
+  return row!
+})
+
+describe("Database (real PostgreSQL)", () => {
+  it.layer(TestDatabase.layer())((it) => {
+    it.effect("stores a batch and reads every order back as ingested", () =>
+      Effect.gen(function* () {
+        const db = yield* Database
+        const orders = yield* sampleOrders(50, 11)
+        const outcomes = yield* db.insertOrders(orders)
+        assert.deepStrictEqual(
+          outcomes.map((o) => o._tag),
+          orders.map(() => "Inserted")
+        )
+        for (const order of orders) {
+          assert.deepStrictEqual(parse(yield* db.findOrder(order.order_uid)), order)
+        }
+      })
+    )
+
+    it.effect.prop(
+      "any storable order reads back equal to the original",
+      [storableOrder],
+      ([order]) =>
+        Effect.gen(function* () {
+          const db = yield* Database
+          const unique = { ...order, order_uid: `p${crypto.randomUUID().replaceAll("-", "")}` }
+          const [outcome] = yield* db.insertOrders([unique])
+          assert.strictEqual(outcome?._tag, "Inserted")
+          assert.deepStrictEqual(parse(yield* db.findOrder(unique.order_uid)), unique)
+        }),
+      { timeout: 60_000, arbitrary: { runs: 60 } }
+    )
+
+    it.effect("an identical redelivery is a success and stores nothing new", () =>
+      Effect.gen(function* () {
+        const db = yield* Database
+        const orders = yield* sampleOrders(5, 12)
+        yield* db.insertOrders(orders)
+        const before = yield* countRows
+        // Redelivered alone, and again within one batch together with its own copy.
+        const again = yield* db.insertOrders([...orders, orders[0]!])
+        assert.deepStrictEqual(
+          again.map((o) => o._tag),
+          [...orders.map(() => "AlreadyStored"), "AlreadyStored"]
+        )
+        assert.deepStrictEqual(yield* countRows, before)
+      })
+    )
+
+    it.effect("the same uid with other content is a conflict, and the stored order stays", () =>
+      Effect.gen(function* () {
+        const db = yield* Database
+        const [original] = yield* sampleOrders(1, 13)
+        yield* db.insertOrders([original!])
+        const changed = { ...original!, entry: `${original!.entry}-changed` }
+        const [outcome] = yield* db.insertOrders([changed])
+        assert.strictEqual(outcome?._tag, "Rejected")
+        if (outcome?._tag !== "Rejected") return
+        assert.strictEqual(outcome.error._tag, "OrderAlreadyExists")
+        assert.deepStrictEqual(parse(yield* db.findOrder(original!.order_uid)), original)
+      })
+    )
+
+    it.effect("a batch holding one order the database refuses stores all the others", () =>
+      Effect.gen(function* () {
+        const db = yield* Database
+        const orders = yield* sampleOrders(9, 14)
+        // NUL passes the schema (it is valid JSON text) but PostgreSQL text cannot hold it.
+        const bad = { ...orders[4]!, entry: "bad\u0000entry" }
+        const batch = [...orders.slice(0, 4), bad, ...orders.slice(5)]
+        const outcomes = yield* db.insertOrders(batch)
+        outcomes.forEach((outcome, i) => {
+          if (i === 4) {
+            assert.strictEqual(outcome._tag, "Rejected")
+            if (outcome._tag === "Rejected") {
+              assert.strictEqual(outcome.error._tag, "InvalidOrder")
+              assert.match(outcome.error.message, /rejected by the database/)
+            }
+          } else {
+            assert.strictEqual(outcome._tag, "Inserted")
+          }
+        })
+        const missing = yield* Effect.flip(db.findOrder(bad.order_uid))
+        assert.strictEqual(missing._tag, "OrderNotFound")
+        for (const order of batch.filter((_, i) => i !== 4)) {
+          assert.deepStrictEqual(parse(yield* db.findOrder(order.order_uid)), order)
+        }
+      })
+    )
+
+    it.effect("an unknown uid is OrderNotFound", () =>
+      Effect.gen(function* () {
+        const db = yield* Database
+        const error = yield* Effect.flip(db.findOrder("nosuchorder"))
+        assert.deepStrictEqual(error, new OrderNotFound({ orderUid: "nosuchorder" }))
+      })
+    )
+
+    it.effect("latestOrders returns the newest first, bounded by the limit", () =>
+      Effect.gen(function* () {
+        const db = yield* Database
+        const orders = yield* sampleOrders(3, 15)
+        for (const order of orders) yield* db.insertOrders([order])
+        const latest = yield* db.latestOrders(2)
+        assert.deepStrictEqual(
+          latest.map((entry) => entry.orderUid),
+          [orders[2]!.order_uid, orders[1]!.order_uid]
+        )
+        assert.deepStrictEqual(parse(latest[0]!.json), orders[2])
+      })
+    )
+  })
+
+  describe("when the server cannot be reached", () => {
+    const unreachable = Database.layerNoDeps.pipe(
+      Layer.provide(pgClientLayer()),
+      Layer.provideMerge(
+        Layer.succeed(
+          AppConfig,
+          AppConfig.of(
+            loadConfig({
+              // Nothing listens on port 1; the refusal is immediate.
+              DATABASE_URL: "postgres://postgres@127.0.0.1:1/orders",
+              DB_PING_TIMEOUT: "500 millis"
+            })
+          )
+        )
+      )
+    )
+
+    it.layer(unreachable)((it) => {
+      it.effect("every operation fails with DatabaseUnavailable", () =>
+        Effect.gen(function* () {
+          const db = yield* Database
+          const [order] = yield* sampleOrders(1, 16)
+          const errors = [
+            yield* Effect.flip(db.ping),
+            yield* Effect.flip(db.findOrder("abc")),
+            yield* Effect.flip(db.insertOrders([order!])),
+            yield* Effect.flip(db.latestOrders(10))
+          ]
+          for (const error of errors) assert.strictEqual(error._tag, "DatabaseUnavailable")
+        })
+      )
+    })
+  })
+})
