@@ -7,8 +7,11 @@ import { Effect, Layer } from "effect"
 import { AppConfig, exitOnConfigError } from "./config/AppConfig.ts"
 import { Database, pgClientLayer } from "./db/Database.ts"
 import * as Migrations from "./db/Migrations.ts"
+import { HealthRef } from "./health/HealthRef.ts"
 import * as Logging from "./log/Logging.ts"
+import { MetricsExporter } from "./metrics/MetricsExporter.ts"
 
+/** The store, migrated before anything uses it. */
 const Store = Layer.mergeAll(Database.layerNoDeps, Migrations.layer).pipe(
   Layer.provide(pgClientLayer())
 )
@@ -19,8 +22,13 @@ const Lifecycle = Layer.effectDiscard(
   )
 )
 
-const App = Lifecycle.pipe(
+/** The parts that do the work; each is released before the services below it. */
+const Workers = Layer.mergeAll(Lifecycle)
+
+const App = Workers.pipe(
+  Layer.provideMerge(HealthRef.layer),
   Layer.provideMerge(Store),
+  Layer.provideMerge(MetricsExporter.layer),
   Layer.provideMerge(Logging.layer),
   Layer.provideMerge(AppConfig.layer)
 )
