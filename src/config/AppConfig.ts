@@ -2,7 +2,7 @@
  * Every setting of order-service, read once at start from environment variables. Defaults
  * work on a developer machine with PostgreSQL and Kafka on localhost.
  */
-import { Config, Context, Duration, Effect, Layer, type Redacted } from "effect"
+import { Config, Context, Duration, Effect, Layer, type Option, type Redacted } from "effect"
 import { DEFAULT_MAX_ITEMS } from "../domain/Order.ts"
 import * as Setting from "./settings.ts"
 
@@ -26,13 +26,36 @@ export interface AppConfigShape {
     readonly groupId: string
     readonly createTopics: boolean
     readonly topicPartitions: number
+    /** How many partitions this replica processes at once. */
+    readonly partitionConcurrency: number
+    readonly sessionTimeoutMs: number
+    /** Longest a fetch waits for new data; bounds how fast shutdown and seeks take effect. */
+    readonly maxWaitMs: number
+    /** How long one dead-letter send may wait for its acknowledgement before it is retried. */
+    readonly dlqSendTimeout: Duration.Duration
   }
   readonly ingest: {
     readonly maxItems: number
+    /** Orders per database transaction. */
+    readonly batchSize: number
     readonly retryAttempts: number
     readonly retryBaseDelay: Duration.Duration
   }
-  readonly http: { readonly port: number }
+  readonly http: {
+    readonly port: number
+    /** Bound on receiving a whole request, headers and body: a slow client is cut off. */
+    readonly requestTimeout: Duration.Duration
+    /** Bound on receiving the headers; at most `requestTimeout`. */
+    readonly headersTimeout: Duration.Duration
+    /** How long an idle keep-alive connection stays open. */
+    readonly keepAliveTimeout: Duration.Duration
+    /** Cap on the request line plus headers; larger requests get 431. */
+    readonly maxHeaderBytes: number
+    /** Cap on a request body (no endpoint takes one); larger declared bodies get 413. */
+    readonly maxBodyBytes: number
+    /** On shutdown, how long in-flight requests may take before they are cut. */
+    readonly shutdownTimeout: Duration.Duration
+  }
   readonly cache: {
     readonly maxEntries: number
     readonly maxEntryBytes: number
@@ -40,6 +63,8 @@ export interface AppConfigShape {
     readonly fillOnInsert: boolean
   }
   readonly log: { readonly level: LogLevelName; readonly format: "json" | "pretty" }
+  /** Where spans go over OTLP/HTTP (the collector's base URL); none means tracing is off. */
+  readonly traces: { readonly otlpEndpoint: Option.Option<string> }
 }
 
 export const appConfig: Config.Config<AppConfigShape> = Config.all({
@@ -57,14 +82,31 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     dlqTopic: Setting.text("KAFKA_DLQ_TOPIC", "orders-dlq"),
     groupId: Setting.text("KAFKA_GROUP_ID", "order-service"),
     createTopics: Setting.bool("KAFKA_CREATE_TOPICS", true),
-    topicPartitions: Setting.int("KAFKA_TOPIC_PARTITIONS", 3, 1, 1000)
+    topicPartitions: Setting.int("KAFKA_TOPIC_PARTITIONS", 3, 1, 1000),
+    partitionConcurrency: Setting.int("KAFKA_PARTITION_CONCURRENCY", 4, 1, 1000),
+    sessionTimeoutMs: Setting.duration("KAFKA_SESSION_TIMEOUT", Duration.seconds(30)).pipe(
+      Config.map(Duration.toMillis)
+    ),
+    maxWaitMs: Setting.duration("KAFKA_MAX_WAIT", Duration.millis(500)).pipe(
+      Config.map(Duration.toMillis)
+    ),
+    dlqSendTimeout: Setting.duration("KAFKA_DLQ_SEND_TIMEOUT", Duration.seconds(30))
   }),
   ingest: Config.all({
     maxItems: Setting.int("ORDER_MAX_ITEMS", DEFAULT_MAX_ITEMS, 1, 100_000),
+    batchSize: Setting.int("INGEST_BATCH_SIZE", 500, 1, 10_000),
     retryAttempts: Setting.int("DB_RETRY_ATTEMPTS", 5, 0, 100),
     retryBaseDelay: Setting.duration("DB_RETRY_BASE_DELAY", Duration.millis(100))
   }),
-  http: Config.all({ port: Setting.int("HTTP_PORT", 8080, 0, 65535) }),
+  http: Config.all({
+    port: Setting.int("HTTP_PORT", 8080, 0, 65535),
+    requestTimeout: Setting.duration("HTTP_REQUEST_TIMEOUT", Duration.seconds(30)),
+    headersTimeout: Setting.duration("HTTP_HEADERS_TIMEOUT", Duration.seconds(10)),
+    keepAliveTimeout: Setting.duration("HTTP_KEEP_ALIVE_TIMEOUT", Duration.seconds(5)),
+    maxHeaderBytes: Setting.int("HTTP_MAX_HEADER_BYTES", 16 * 1024, 1024, 1024 * 1024),
+    maxBodyBytes: Setting.int("HTTP_MAX_BODY_BYTES", 16 * 1024, 0, 64 * 1024 * 1024),
+    shutdownTimeout: Setting.duration("HTTP_SHUTDOWN_TIMEOUT", Duration.seconds(10))
+  }),
   cache: Config.all({
     maxEntries: Setting.int("CACHE_MAX_ENTRIES", 10_000, 0, 10_000_000),
     maxEntryBytes: Setting.int("CACHE_MAX_ENTRY_BYTES", 64 * 1024, 0, 64 * 1024 * 1024),
@@ -74,7 +116,8 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   log: Config.all({
     level: Setting.oneOf("LOG_LEVEL", "info", LOG_LEVELS),
     format: Setting.oneOf("LOG_FORMAT", "json", ["json", "pretty"] as const)
-  })
+  }),
+  traces: Config.all({ otlpEndpoint: Setting.optionalUrl("OTEL_EXPORTER_OTLP_ENDPOINT") })
 })
 
 /** The validated settings, as a service so that tests can provide their own. */

@@ -79,3 +79,17 @@ export const list = (name: string, fallback: ReadonlyArray<string>) =>
     const entries = raw.split(",").map((entry) => entry.trim())
     return entries.length > 0 && entries.every((entry) => entry.length > 0) ? entries : undefined
   })
+
+/**
+ * An optional http(s) base URL, without a trailing slash. Unset or empty means "none", so
+ * that compose files can pass `${VAR:-}` through.
+ */
+export const optionalUrl = (name: string) =>
+  setting<Option.Option<string>>(name, Option.none(), "an http(s) URL", (raw) => {
+    if (raw.length === 0) return Option.none()
+    if (!URL.canParse(raw)) return undefined
+    const { protocol } = new URL(raw)
+    return protocol === "http:" || protocol === "https:"
+      ? Option.some(raw.replace(/\/+$/, ""))
+      : undefined
+  })

@@ -95,6 +95,14 @@ function makeDatabase() {
           }
           return Effect.die(error)
         }),
+        // A transaction whose connection died fails its ROLLBACK too, and the driver reports
+        // that as a defect. It is still the database going away, not a bug.
+        Effect.catchDefect((defect) => {
+          const failure = classifySqlError(defect)
+          return failure._tag === "Unavailable"
+            ? Effect.fail(new DatabaseUnavailable({ operation, detail: failure.detail }))
+            : Effect.die(defect)
+        }),
         Effect.tapError(() => Metric.update(Metrics.dbTransientErrors, 1)),
         Metrics.trackSeconds(Metrics.dbQueryDuration.pipe(Metric.withAttributes({ operation }))),
         Effect.withSpan(`Database.${operation}`)
@@ -102,7 +110,7 @@ function makeDatabase() {
 
     const insertBatch = (orders: ReadonlyArray<Order>) =>
       Effect.gen(function* () {
-        const inserted = yield* sql<{ id: string; order_uid: string }>`
+        const inserted = yield* sql<{ id: string; order_uid: string; hash: string }>`
           INSERT INTO orders (
             order_uid, track_number, entry, locale, internal_signature, customer_id,
             delivery_service, shardkey, sm_id, date_created, oof_shard, content_sha256)
@@ -112,46 +120,52 @@ function makeDatabase() {
           FROM jsonb_to_recordset(${JSON.stringify(orders.map(Rows.orderRow))}::jsonb)
             AS r(${sql.literal(Rows.ORDERS_RECORD)})
           ON CONFLICT (order_uid) DO NOTHING
-          RETURNING id, order_uid`
-        const idByUid = new Map(inserted.map((row) => [row.order_uid, String(row.id)]))
-        const fresh = orders.filter((order) => idByUid.has(order.order_uid))
-        // A uid repeated within the batch is inserted once; its later copies are compared.
-        const firstCopies = new Map(fresh.map((order) => [order.order_uid, order]))
-        const newOrders = [...firstCopies.values()]
-        const idOf = (order: Order) => idByUid.get(order.order_uid) ?? ""
+          RETURNING id, order_uid, encode(content_sha256, 'hex') AS hash`
+        // A uid may come twice in one batch (a redelivery, or a conflicting copy): the row
+        // PostgreSQL kept is the one whose hash it returned; every other copy is compared.
+        const hashes = orders.map(Rows.contentHash)
+        const insertedId = new Map(inserted.map((row) => [row.order_uid, String(row.id)]))
+        const storedHash = new Map(inserted.map((row) => [row.order_uid, row.hash]))
+        const winners = new Set<number>()
+        for (const [i, order] of orders.entries()) {
+          const uid = order.order_uid
+          if (storedHash.get(uid) === hashes[i] && insertedId.has(uid)) {
+            winners.add(i)
+            insertedId.delete(uid) // later identical copies are redeliveries
+          }
+        }
+        const newOrders = [...winners].map((i) => orders[i]!)
+        const idOf = new Map(inserted.map((row) => [row.order_uid, String(row.id)]))
+        const rowsFor = <R>(f: (id: string, order: Order) => R) =>
+          JSON.stringify(newOrders.map((o) => f(idOf.get(o.order_uid)!, o)))
 
         if (newOrders.length > 0) {
           yield* sql`
             INSERT INTO deliveries
-            SELECT * FROM jsonb_to_recordset(
-              ${JSON.stringify(newOrders.map((o) => Rows.deliveryRow(idOf(o), o)))}::jsonb)
+            SELECT * FROM jsonb_to_recordset(${rowsFor(Rows.deliveryRow)}::jsonb)
               AS r(${sql.literal(Rows.DELIVERIES_RECORD)})`
           yield* sql`
             INSERT INTO payments
-            SELECT * FROM jsonb_to_recordset(
-              ${JSON.stringify(newOrders.map((o) => Rows.paymentRow(idOf(o), o)))}::jsonb)
+            SELECT * FROM jsonb_to_recordset(${rowsFor(Rows.paymentRow)}::jsonb)
               AS r(${sql.literal(Rows.PAYMENTS_RECORD)})`
           yield* sql`
             INSERT INTO items
             SELECT * FROM jsonb_to_recordset(
-              ${JSON.stringify(newOrders.flatMap((o) => Rows.itemRows(idOf(o), o)))}::jsonb)
+              ${JSON.stringify(newOrders.flatMap((o) => Rows.itemRows(idOf.get(o.order_uid)!, o)))}::jsonb)
               AS r(${sql.literal(Rows.ITEMS_RECORD)})`
         }
 
-        const rest = orders.filter((order) => firstCopies.get(order.order_uid) !== order)
-        const hashes =
-          rest.length === 0
-            ? []
-            : yield* sql<{ order_uid: string; hash: string }>`
-                SELECT order_uid, encode(content_sha256, 'hex') AS hash FROM orders
-                WHERE order_uid IN ${sql.in(rest.map((order) => order.order_uid))}`
-        const storedHash = new Map(hashes.map((row) => [row.order_uid, row.hash]))
+        const unknown = orders.filter((order) => !storedHash.has(order.order_uid))
+        if (unknown.length > 0) {
+          const existing = yield* sql<{ order_uid: string; hash: string }>`
+            SELECT order_uid, encode(content_sha256, 'hex') AS hash FROM orders
+            WHERE order_uid IN ${sql.in(unknown.map((order) => order.order_uid))}`
+          for (const row of existing) storedHash.set(row.order_uid, row.hash)
+        }
 
-        return orders.map((order): InsertOutcome => {
-          if (firstCopies.get(order.order_uid) === order) {
-            return { _tag: "Inserted", orderUid: order.order_uid }
-          }
-          return storedHash.get(order.order_uid) === Rows.contentHash(order)
+        return orders.map((order, i): InsertOutcome => {
+          if (winners.has(i)) return { _tag: "Inserted", orderUid: order.order_uid }
+          return storedHash.get(order.order_uid) === hashes[i]
             ? { _tag: "AlreadyStored", orderUid: order.order_uid }
             : { _tag: "Rejected", error: new OrderAlreadyExists({ orderUid: order.order_uid }) }
         })

@@ -5,7 +5,7 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { PgClient } from "@effect/sql-pg"
 import * as PgMigrator from "@effect/sql-pg/PgMigrator"
-import { Effect, Layer, Redacted } from "effect"
+import { Duration, Effect, Layer, Redacted, Schedule } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { AppConfig } from "../config/AppConfig.ts"
 import { DatabaseUnavailable } from "../domain/errors.ts"
@@ -56,7 +56,14 @@ export const migrate = PgMigrator.run({ loader: migrations }).pipe(
   Effect.provide(NodeServices.layer)
 )
 
-/** Creates the database if needed and migrates it, with the pool of the layer that needs it. */
+/** While the database is unreachable at start: try again every few seconds, for as long as it takes. */
+const startupRetry = Schedule.spaced(Duration.seconds(3))
+
+/**
+ * Creates the database if needed and migrates it, with the pool of the layer that needs it.
+ * A database that is down at start delays start-up (with a warning per attempt) instead of
+ * ending the process: nothing is consumed before the schema is known to be there.
+ */
 export const layer = Layer.effectDiscard(
   Effect.gen(function* () {
     yield* ensureDatabase
@@ -67,6 +74,17 @@ export const layer = Layer.effectDiscard(
       return failure._tag === "Unavailable"
         ? new DatabaseUnavailable({ operation: "migrate", detail: failure.detail })
         : error
+    }),
+    Effect.tapError((error) =>
+      error instanceof DatabaseUnavailable
+        ? Effect.logWarning("database unavailable at start, retrying").pipe(
+            Effect.annotateLogs({ error: error.detail })
+          )
+        : Effect.void
+    ),
+    Effect.retry({
+      schedule: startupRetry,
+      while: (error) => error instanceof DatabaseUnavailable
     })
   )
 )

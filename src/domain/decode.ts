@@ -48,5 +48,8 @@ export const makeOrderDecoder = (maxItems: number) => {
   return { fromJson, fromText, fromBytes } as const
 }
 
-/** Serializes an order in its ingested JSON shape (field order as in the schema). */
+/**
+ * Serializes an order in its ingested JSON shape. A decoded order carries the schema's key
+ * order, which is also the order the database builds on read, so both give the same bytes.
+ */
 export const encodeOrderJson = (order: Order): string => JSON.stringify(order)

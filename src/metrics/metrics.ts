@@ -9,9 +9,16 @@ const counter = (name: string, description: string) =>
   Metric.counter(name, { description, incremental: true })
 
 /** Cache operations take microseconds; HTTP and the DB take milliseconds to seconds. */
-const cacheSeconds = [0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.001, 0.01]
-const requestSeconds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-const processingSeconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
+export const cacheSeconds: ReadonlyArray<number> = [
+  0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.001, 0.01
+]
+export const requestSeconds: ReadonlyArray<number> = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
+]
+/** From produce time to a durable outcome: includes queueing in Kafka, so up to minutes. */
+export const processingSeconds: ReadonlyArray<number> = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300
+]
 
 export const httpRequests = counter("http_requests", "HTTP requests by method, route, status")
 export const httpRequestDuration = Metric.histogram("http_request_duration_seconds", {

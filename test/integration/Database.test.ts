@@ -1,5 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, Layer } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql/SqlClient"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { Database, pgClientLayer } from "../../src/db/Database.ts"
@@ -7,6 +9,8 @@ import { OrderNotFound } from "../../src/domain/errors.ts"
 import type { Order } from "../../src/domain/Order.ts"
 import { loadConfig } from "../support/config.ts"
 import { sampleOrders, storableOrder } from "../support/orders.ts"
+import { eventually } from "../support/kafka.ts"
+import { makeTcpProxy } from "../support/TcpProxy.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 const parse = (json: string) => JSON.parse(json) as Order
@@ -76,6 +80,25 @@ describe("Database (real PostgreSQL)", () => {
         if (outcome?._tag !== "Rejected") return
         assert.strictEqual(outcome.error._tag, "OrderAlreadyExists")
         assert.deepStrictEqual(parse(yield* db.findOrder(original!.order_uid)), original)
+      })
+    )
+
+    it.effect("one batch holding an order, its conflicting copy and its redelivery", () =>
+      Effect.gen(function* () {
+        const db = yield* Database
+        const [original, other] = yield* sampleOrders(2, 17)
+        const conflicting = { ...original!, entry: `${original!.entry}-other` }
+        const outcomes = yield* db.insertOrders([original!, conflicting, original!, other!])
+        assert.deepStrictEqual(
+          outcomes.map((o) => (o._tag === "Rejected" ? o.error._tag : o._tag)),
+          ["Inserted", "OrderAlreadyExists", "AlreadyStored", "Inserted"]
+        )
+        // The child rows belong to the copy that won, not to the conflicting one.
+        assert.deepStrictEqual(parse(yield* db.findOrder(original!.order_uid)), original)
+        // Whichever copy comes first wins; the other is the conflict.
+        const [first, second] = yield* db.insertOrders([conflicting, original!])
+        assert.strictEqual(first?._tag, "Rejected")
+        assert.strictEqual(second?._tag, "AlreadyStored")
       })
     )
 
@@ -162,4 +185,76 @@ describe("Database (real PostgreSQL)", () => {
       )
     })
   })
+})
+
+describe("Database when the server shuts our connections down", () => {
+  {
+    it.live(
+      "a session the server terminates, as on restart, is DatabaseUnavailable, not bad data",
+      () =>
+        Effect.gen(function* () {
+          const db = yield* Database
+          const { database } = yield* AppConfig
+          const [order] = yield* sampleOrders(1, 18)
+          // A second session, not ours: it holds a lock that makes our insert wait, then ends
+          // our sessions the way a server restart does. The driver sees the connection close;
+          // the SQLSTATEs a shutdown can also send (57P01-57P03) are covered by sqlErrors.test.
+          const locker = yield* PgClient.make({
+            url: database.url,
+            applicationName: "test-locker",
+            maxConnections: 1
+          })
+          const insert = yield* locker.withTransaction(
+            Effect.gen(function* () {
+              yield* locker`LOCK TABLE orders IN ACCESS EXCLUSIVE MODE`
+              const insert = yield* Effect.forkScoped(Effect.flip(db.insertOrders([order!])))
+              yield* eventually(
+                "our insert waits for the lock",
+                locker<{ n: number }>`
+                SELECT count(*)::int AS n FROM pg_stat_activity
+                WHERE application_name = 'order-service' AND wait_event_type = 'Lock'`.pipe(
+                  Effect.map(([row]) => row!.n > 0),
+                  Effect.orDie
+                ),
+                10_000
+              )
+              yield* locker`
+              SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE application_name = 'order-service'`
+              return insert
+            })
+          )
+          const error = yield* Fiber.join(insert)
+          assert.strictEqual(error._tag, "DatabaseUnavailable")
+          // The pool opens new sessions: the store works again.
+          const [outcome] = yield* db.insertOrders([order!])
+          assert.strictEqual(outcome?._tag, "Inserted")
+        }).pipe(Effect.provide([TestDatabase.layer(), Reactivity.layer]), Effect.scoped)
+    )
+  }
+})
+
+describe("Database behind a server that stops answering", () => {
+  it.live("a hung statement is DatabaseUnavailable once the statement timeout passes", () =>
+    Effect.gen(function* () {
+      const proxy = yield* makeTcpProxy({ host: "127.0.0.1", port: 5432 })
+      yield* Effect.gen(function* () {
+        const db = yield* Database
+        yield* db.ping
+        yield* proxy.hang
+        const started = Date.now()
+        const error = yield* Effect.flip(db.findOrder("abc"))
+        assert.strictEqual(error._tag, "DatabaseUnavailable")
+        assert.isAtLeast(Date.now() - started, 900)
+      }).pipe(
+        Effect.provide(
+          TestDatabase.layer(
+            { DB_STATEMENT_TIMEOUT: "1 second" },
+            `postgres://postgres@127.0.0.1:${proxy.port}`
+          )
+        ),
+        Effect.scoped
+      )
+    }).pipe(Effect.scoped)
+  )
 })

@@ -21,20 +21,23 @@ const dropDatabase = (name: string) =>
     Effect.orDie
   )
 
-/** AppConfig pointing at a fresh database; the database is dropped on release. */
-export const configLayer = (env: Record<string, string> = {}) =>
+/**
+ * AppConfig pointing at a fresh database; the database is dropped on release. `server` lets a
+ * test reach the same server another way (through a fault-injecting proxy, say).
+ */
+export const configLayer = (env: Record<string, string> = {}, server = TEST_PG_SERVER) =>
   Layer.effect(
     AppConfig,
     Effect.gen(function* () {
       const name = uniqueName("order_service_test")
-      const config = loadConfig({ DATABASE_URL: `${TEST_PG_SERVER}/${name}`, ...env })
+      const config = loadConfig({ DATABASE_URL: `${server}/${name}`, ...env })
       yield* Effect.addFinalizer(() => dropDatabase(name))
       return AppConfig.of(config)
     })
   )
 
 /** Database, SqlClient and AppConfig over a fresh, migrated database. */
-export const layer = (env: Record<string, string> = {}) => {
+export const layer = (env: Record<string, string> = {}, server = TEST_PG_SERVER) => {
   const pool = pgClientLayer()
   const migrated = Layer.effectDiscard(
     Effect.gen(function* () {
@@ -44,7 +47,7 @@ export const layer = (env: Record<string, string> = {}) => {
   ).pipe(Layer.provide(pool))
   return Layer.mergeAll(Database.layerNoDeps, migrated).pipe(
     Layer.provideMerge(pool),
-    Layer.provideMerge(configLayer(env)),
+    Layer.provideMerge(configLayer(env, server)),
     Layer.orDie
   )
 }

@@ -51,7 +51,8 @@ describe("AppConfig", () => {
     ["DB_PING_INTERVAL", "soon", "a duration"],
     ["LOG_FORMAT", "xml", "one of json, pretty"],
     ["CACHE_FILL_ON_INSERT", "maybe", "true or false"],
-    ["KAFKA_BROKERS", "a:1,,b:2", "a comma-separated list"]
+    ["KAFKA_BROKERS", "a:1,,b:2", "a comma-separated list"],
+    ["OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "an http(s) URL"]
   ] as const)("refuses %s=%s naming the variable, value and expectation", ([name, raw, hint]) =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(load({ [name]: raw }))
