@@ -16,4 +16,4 @@ COPY src ./src
 # The image's unprivileged user; the service writes nothing to disk.
 USER node
 EXPOSE 8080
-CMD ["node", "src/main.ts"]
+CMD ["node", "--disable-warning=TimeoutNegativeWarning", "src/main.ts"]

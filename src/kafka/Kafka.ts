@@ -144,6 +144,8 @@ function makeKafka() {
     let groupJoins = 0
     const crashed = yield* Deferred.make<string>()
     consumer.on(consumer.events.CRASH, (event) => {
+      // A crashed consumer has left its group; whatever it owned is no longer its to commit.
+      assigned = new Set()
       if (event.payload.restart) return
       Effect.runForkWith(context)(Deferred.succeed(crashed, event.payload.error.message))
     })

@@ -12,7 +12,7 @@
 import { readFileSync } from "node:fs"
 import { parseArgs } from "node:util"
 import { Kafka, logLevel, type Message, Partitioners } from "kafkajs"
-import { PRODUCED_AT_HEADER } from "../consumer/Consumer.ts"
+import { PRODUCED_AT_HEADER } from "../consumer/BatchHandler.ts"
 import type { Order } from "../domain/Order.ts"
 import { gibberish, invalidOrderJson, makeRandom, realisticOrder } from "./generate.ts"
 

@@ -19,6 +19,7 @@ import {
   httpTestEnv,
   layer as httpLayer,
   request,
+  requestExact,
   servicesOver,
   up,
   waitFor
@@ -99,8 +100,10 @@ describe("HTTP API (real PostgreSQL)", () => {
       Effect.gen(function* () {
         const probe = yield* DbProbe
         const before = yield* probe.findOrderCalls
-        for (const bad of ["bad-uid", "a".repeat(65), "a%2Fb", "caf%C3%A9", "%00", "x%20y"]) {
-          const response = yield* get(`/orders/${bad}`)
+        const bads = ["bad-uid", "a".repeat(65), "a%2Fb", "caf%C3%A9", "%00", "x%20y", "..", "%2E"]
+        const base = yield* baseUrl
+        for (const bad of bads) {
+          const response = yield* requestExact(base, `/orders/${bad}`)
           assert.strictEqual(response.status, 400, bad)
           assert.strictEqual(json(response.body)["error"], "invalid_order_uid", bad)
         }

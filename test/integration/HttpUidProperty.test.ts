@@ -3,7 +3,7 @@ import { Arbitrary, Effect, Layer, Schema } from "effect"
 import { Database } from "../../src/db/Database.ts"
 import { OrderUid } from "../../src/domain/Order.ts"
 import { sampleOrders } from "../support/orders.ts"
-import { baseUrl, layer as httpLayer, request } from "../support/TestHttp.ts"
+import { baseUrl, layer as httpLayer, request, requestExact } from "../support/TestHttp.ts"
 
 const STORED_UID = "propertyStored1"
 
@@ -106,9 +106,9 @@ describe("GET /orders/:uid with arbitrary strings (real PostgreSQL)", () => {
       ([uid]) =>
         Effect.gen(function* () {
           const base = yield* baseUrl
-          const encoded = yield* request(`${base}/orders/${encodeURIComponent(uid.toWellFormed())}`)
+          const path = `/orders/${encodeURIComponent(uid.toWellFormed())}`
+          const encoded = yield* requestExact(base, path)
           assert.strictEqual(encoded.status, expectedStatus(uid.toWellFormed()), "encoded")
-          assert.match(encoded.headers.get("content-type") ?? "", /^application\/json/)
 
           // As is: the client's URL parser escapes what it must and keeps `%` sequences, so
           // malformed escapes and encoded slashes reach the server.

@@ -1,10 +1,11 @@
+import * as net from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import { AppConfig } from "../../src/config/AppConfig.ts"
-import { DLQ_HEADERS } from "../../src/consumer/DeadLetter.ts"
 import { Database } from "../../src/db/Database.ts"
-import { caughtUp, storedCount } from "../support/checks.ts"
-import { createTopics, eventually, freshKafkaNames, produce, readAll } from "../support/kafka.ts"
+import { caughtUp, deadLetterCounts, storedCount } from "../support/checks.ts"
+import { createTopics, eventually, freshKafkaNames, produce } from "../support/kafka.ts"
+import { freePort } from "../support/prometheus.ts"
 import { startService } from "../support/ServiceProcess.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 import { mixedTraffic } from "../support/traffic.ts"
@@ -48,21 +49,7 @@ describe("order-service as a process (real Kafka and PostgreSQL)", () => {
         }
         // At-least-once into the DLQ: a letter sent but not committed before the kill is sent
         // again, so distinct origins are counted. No redelivered valid order is a conflict.
-        const origins: Record<string, Set<string>> = {
-          invalid: new Set(),
-          already_exists: new Set()
-        }
-        for (const letter of yield* readAll(names.dlqTopic)) {
-          const reason = letter.headers[DLQ_HEADERS.reason]!
-          const origin = `${letter.headers[DLQ_HEADERS.sourcePartition]}:${
-            letter.headers[DLQ_HEADERS.sourceOffset]
-          }`
-          ;(origins[reason] ??= new Set()).add(origin)
-        }
-        assert.deepStrictEqual(
-          Object.fromEntries(Object.entries(origins).map(([k, v]) => [k, v.size])),
-          traffic.deadLetters
-        )
+        assert.deepStrictEqual(yield* deadLetterCounts(names.dlqTopic), traffic.deadLetters)
 
         yield* second.kill("SIGTERM")
         assert.strictEqual(yield* second.exited, 0)
@@ -101,24 +88,51 @@ describe("two replicas in one group (real Kafka and PostgreSQL)", () => {
 
         yield* eventually("every partition committed to its end", caughtUp(names), 120_000)
         assert.strictEqual(yield* storedCount, traffic.stored.size)
-        const origins: Record<string, Set<string>> = {
-          invalid: new Set(),
-          already_exists: new Set()
-        }
-        for (const letter of yield* readAll(names.dlqTopic)) {
-          const origin = `${letter.headers[DLQ_HEADERS.sourcePartition]}:${
-            letter.headers[DLQ_HEADERS.sourceOffset]
-          }`
-          ;(origins[letter.headers[DLQ_HEADERS.reason]!] ??= new Set()).add(origin)
-        }
-        assert.deepStrictEqual(
-          Object.fromEntries(Object.entries(origins).map(([k, v]) => [k, v.size])),
-          traffic.deadLetters
-        )
+        assert.deepStrictEqual(yield* deadLetterCounts(names.dlqTopic), traffic.deadLetters)
         yield* staying.kill("SIGTERM")
         assert.strictEqual(yield* staying.exited, 0)
       }).pipe(Effect.provide(TestDatabase.layer()), Effect.scoped)
     },
     240_000
+  )
+})
+
+describe("npm start (real Kafka and PostgreSQL)", () => {
+  it.live("SIGTERM to npm reaches the service, which stops cleanly", () =>
+    Effect.gen(function* () {
+      const names = freshKafkaNames()
+      const { database } = yield* AppConfig
+      const port = yield* freePort
+      const service = yield* startService(
+        "npm-start",
+        { ...names.env, DATABASE_URL: Redacted.value(database.url), HTTP_PORT: String(port) },
+        { viaNpm: true }
+      )
+      // Whether anything accepts connections on the port; bounded, so a poll cannot hang.
+      const answers = Effect.promise(
+        () =>
+          new Promise<boolean>((resolve) => {
+            const socket = net.connect(port, "127.0.0.1")
+            const done = (up: boolean) => {
+              socket.destroy()
+              resolve(up)
+            }
+            socket.setTimeout(1000)
+            socket.once("connect", () => done(true))
+            socket.once("error", () => done(false))
+            socket.once("timeout", () => done(false))
+          })
+      )
+      yield* eventually("the service to listen", answers)
+      yield* service.kill("SIGTERM")
+      assert.strictEqual(yield* service.exited, 0)
+      // npm has exited; the service it ran must be gone too, not left listening.
+      yield* eventually(
+        "the port to close",
+        Effect.map(answers, (up) => !up),
+        15_000
+      )
+      assert.include(service.output(), "order-service stopped")
+    }).pipe(Effect.provide(TestDatabase.layer()), Effect.scoped)
   )
 })

@@ -4,10 +4,8 @@
  * proxy. `/metrics` must show every metric of the design, with its labels, moved by exactly
  * what the test did; and the spans of all of it must reach an OTLP collector.
  */
-import { PgClient } from "@effect/sql-pg"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
-import { SqlClient } from "effect/sql/SqlClient"
+import { Effect } from "effect"
 import { TEST_PG_SERVER, uniqueName } from "../support/config.ts"
 import { designMetrics } from "../support/designMetrics.ts"
 import { createTopics, eventually, freshKafkaNames, produce } from "../support/kafka.ts"
@@ -16,26 +14,16 @@ import { freePort } from "../support/prometheus.ts"
 import * as PromText from "../support/prometheusText.ts"
 import { startService } from "../support/ServiceProcess.ts"
 import { makeTcpProxy } from "../support/TcpProxy.ts"
+import { dropDatabase } from "../support/TestDatabase.ts"
 import { mixedTraffic } from "../support/traffic.ts"
 
 const MESSAGES = 300
 const ROUTE = "/orders/:uid"
 
-const dropDatabase = (name: string) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient
-    yield* sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`
-  }).pipe(
-    Effect.provide(
-      PgClient.layer({ url: Redacted.make(`${TEST_PG_SERVER}/postgres`), maxConnections: 1 })
-    ),
-    Effect.scoped,
-    Effect.orDie
-  )
-
 const request = (url: string) =>
   Effect.tryPromise(async () => {
-    const response = await fetch(url)
+    // Bounded: a request that never completes must fail the poll, not hang the test.
+    const response = await fetch(url, { signal: AbortSignal.timeout(5_000) })
     return {
       status: response.status,
       contentType: response.headers.get("content-type") ?? "",

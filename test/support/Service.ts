@@ -3,7 +3,7 @@
  * database: what main.ts runs, minus HTTP.
  */
 import { Layer } from "effect"
-import { Consumer } from "../../src/consumer/Consumer.ts"
+import * as Consumer from "../../src/consumer/Consumer.ts"
 import { HealthRef } from "../../src/health/HealthRef.ts"
 import { Kafka } from "../../src/kafka/Kafka.ts"
 import * as TestDatabase from "./TestDatabase.ts"

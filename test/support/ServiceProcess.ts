@@ -18,14 +18,24 @@ export interface ServiceProcess {
   readonly exited: Effect.Effect<number | string>
 }
 
-/** Starts the service with `env` on top of a minimal environment; killed when the scope ends. */
-export const startService = (name: string, env: Record<string, string>) =>
+/**
+ * Starts the service with `env` on top of a minimal environment; killed when the scope ends.
+ * `viaNpm` starts it the way the README says, with `npm start`, signals going to npm.
+ */
+export const startService = (
+  name: string,
+  env: Record<string, string>,
+  { viaNpm = false }: { readonly viaNpm?: boolean } = {}
+) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       mkdirSync("test-output", { recursive: true })
       const log = createWriteStream(`test-output/${name}.log`)
       let output = ""
-      const child: ChildProcess = spawn(process.execPath, [NO_KAFKAJS_WARNING, "src/main.ts"], {
+      const [command, args] = viaNpm
+        ? ["npm", ["start"]]
+        : [process.execPath, [NO_KAFKAJS_WARNING, "src/main.ts"]]
+      const child: ChildProcess = spawn(command, args, {
         env: { PATH: process.env["PATH"] ?? "", HTTP_PORT: "0", LOG_LEVEL: "info", ...env },
         stdio: ["ignore", "pipe", "pipe"]
       })

@@ -9,7 +9,8 @@ import { Database, pgClientLayer } from "../../src/db/Database.ts"
 import * as Migrations from "../../src/db/Migrations.ts"
 import { loadConfig, TEST_PG_SERVER, uniqueName } from "./config.ts"
 
-const dropDatabase = (name: string) =>
+/** Drops a test database, ending whatever sessions still use it. */
+export const dropDatabase = (name: string) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient
     yield* sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`

@@ -3,6 +3,7 @@
  * for tests: the database's health set by hand, and a probe that counts (and can hold back)
  * the order lookups that reach the database.
  */
+import * as http from "node:http"
 import { Context, Duration, Effect, Latch, Layer } from "effect"
 import { HttpServer } from "effect/http"
 import { Cache } from "../../src/cache/Cache.ts"
@@ -98,6 +99,22 @@ export const request = (url: string, init?: RequestInit) =>
     const response = await fetch(url, init)
     const body = await response.text()
     return { status: response.status, headers: response.headers, body }
+  })
+
+/**
+ * A GET that sends `path` byte for byte. `fetch` resolves `.`, `..`, `%2E` and `%2E%2E`
+ * segments before sending, so it cannot show what the server does with them.
+ */
+export const requestExact = (base: string, path: string) =>
+  Effect.callback<{ readonly status: number; readonly body: string }>((resume) => {
+    const request = http.get(`${base}${path}`, { path }, (response) => {
+      let body = ""
+      response.setEncoding("utf8")
+      response.on("data", (chunk: string) => (body += chunk))
+      response.on("end", () => resume(Effect.succeed({ status: response.statusCode ?? 0, body })))
+    })
+    request.on("error", (error) => resume(Effect.die(error)))
+    return Effect.sync(() => request.destroy())
   })
 
 /** Polls `condition` until it holds; fails the test after `timeout` (real time). */

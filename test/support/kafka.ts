@@ -3,7 +3,7 @@
  * its end, and the group's committed offsets. Every wait polls with a deadline.
  */
 import { Effect } from "effect"
-import { type Admin, Kafka, type Message, logLevel } from "kafkajs"
+import { type Admin, Kafka, logLevel, type Message, Partitioners } from "kafkajs"
 import { uniqueName } from "./config.ts"
 
 export const TEST_BROKERS = (process.env["TEST_KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(",")
@@ -52,9 +52,17 @@ export const createTopics = (topics: ReadonlyArray<string>, numPartitions = 3) =
     })
   )
 
+/**
+ * Publishes with acks from all in-sync replicas. Not idempotent: tests need no producer id,
+ * and a broker that has just started may keep the transaction coordinator loading for a
+ * while. Bounded, so that a broker that does not answer fails the test instead of hanging it.
+ */
 export const produce = (topic: string, messages: ReadonlyArray<Message>) =>
-  Effect.promise(async () => {
-    const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 })
+  Effect.tryPromise(async () => {
+    const producer = client.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner
+    })
     await producer.connect()
     try {
       for (let i = 0; i < messages.length; i += 500) {
@@ -63,7 +71,13 @@ export const produce = (topic: string, messages: ReadonlyArray<Message>) =>
     } finally {
       await producer.disconnect()
     }
-  })
+  }).pipe(
+    Effect.timeoutOrElse({
+      duration: "60 seconds",
+      orElse: () => Effect.fail(new Error(`producing to ${topic} took over 60 s`))
+    }),
+    Effect.orDie
+  )
 
 /** Offset just past the last message, per partition. */
 export const endOffsets = (topic: string) =>
