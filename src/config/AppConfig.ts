@@ -33,6 +33,8 @@ export interface AppConfigShape {
     readonly maxWaitMs: number
     /** How long one dead-letter send may wait for its acknowledgement before it is retried. */
     readonly dlqSendTimeout: Duration.Duration
+    /** On shutdown, how long the batches in flight may take to finish and commit. */
+    readonly shutdownDrainTimeout: Duration.Duration
   }
   readonly ingest: {
     readonly maxItems: number
@@ -90,7 +92,8 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     maxWaitMs: Setting.duration("KAFKA_MAX_WAIT", Duration.millis(500)).pipe(
       Config.map(Duration.toMillis)
     ),
-    dlqSendTimeout: Setting.duration("KAFKA_DLQ_SEND_TIMEOUT", Duration.seconds(30))
+    dlqSendTimeout: Setting.duration("KAFKA_DLQ_SEND_TIMEOUT", Duration.seconds(30)),
+    shutdownDrainTimeout: Setting.duration("KAFKA_SHUTDOWN_TIMEOUT", Duration.seconds(20))
   }),
   ingest: Config.all({
     maxItems: Setting.int("ORDER_MAX_ITEMS", DEFAULT_MAX_ITEMS, 1, 100_000),

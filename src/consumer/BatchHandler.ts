@@ -46,6 +46,8 @@ interface Pending {
   readonly message: ConsumedMessage
   readonly reason: DeadLetterReason
   readonly error: string
+  /** Known when the message decoded as an order (a conflict, a refusal by the database). */
+  readonly orderUid?: string
 }
 
 /** The handler `Kafka.consume` runs for each batch; it never fails, whatever the batch holds. */
@@ -74,6 +76,25 @@ export const makeBatchHandler = ({
       }
     })
 
+  /**
+   * Offsets whose dead letter is already acknowledged but not yet committed past, per
+   * partition. A replay after a rewind then does not send them again. Safe whoever owns the
+   * partition meanwhile: an acknowledged letter stays in the DLQ. Trimmed on every commit.
+   */
+  const deadLettered = new Map<number, Set<bigint>>()
+  const deadLetteredIn = (partition: number) => {
+    let offsets = deadLettered.get(partition)
+    if (offsets === undefined) deadLettered.set(partition, (offsets = new Set()))
+    return offsets
+  }
+
+  /** Retrying is worth it while the partition is still ours and the database is not known down. */
+  const worthRetrying = (partition: number) =>
+    Effect.gen(function* () {
+      if (!(yield* kafka.stillOwns(partition))) return false
+      return (yield* health.get)._tag === "Up"
+    })
+
   const handleBatch = (batch: PartitionBatch) =>
     Effect.gen(function* () {
       const first = batch.messages[0]
@@ -88,8 +109,14 @@ export const makeBatchHandler = ({
       const tracker = new OffsetTracker()
       for (const message of batch.messages) tracker.track(BigInt(message.offset))
 
-      const sendDeadLetters = (pending: ReadonlyArray<Pending>) =>
+      const alreadySent = deadLetteredIn(batch.partition)
+      const sendDeadLetters = (all: ReadonlyArray<Pending>) =>
         Effect.gen(function* () {
+          for (const p of all) {
+            const offset = BigInt(p.message.offset)
+            if (alreadySent.has(offset)) tracker.complete(offset)
+          }
+          const pending = all.filter((p) => !alreadySent.has(BigInt(p.message.offset)))
           if (pending.length === 0) return
           const letters: Array<DeadLetter> = pending.map((p) =>
             toDeadLetter(source, p.message, p.reason, p.error)
@@ -100,9 +127,14 @@ export const makeBatchHandler = ({
                 Effect.annotateLogs({ error: error.message })
               )
             ),
-            Effect.retry({ schedule: deadLetterRetry, times: 3 })
+            Effect.retry({
+              schedule: deadLetterRetry,
+              times: 3,
+              while: () => kafka.stillOwns(batch.partition)
+            })
           )
           for (const p of pending) {
+            alreadySent.add(BigInt(p.message.offset))
             tracker.complete(BigInt(p.message.offset))
             yield* Metric.update(
               Metrics.consumerDlqMessages.pipe(Metric.withAttributes({ reason: p.reason })),
@@ -110,7 +142,12 @@ export const makeBatchHandler = ({
             )
             yield* recordOutcome(p.message, p.reason === "unhandled" ? "error" : "invalid")
             yield* Effect.logInfo("message dead-lettered").pipe(
-              Effect.annotateLogs({ offset: p.message.offset, reason: p.reason, error: p.error })
+              Effect.annotateLogs({
+                offset: p.message.offset,
+                order_uid: p.orderUid ?? "(not decoded)",
+                reason: p.reason,
+                error: p.error
+              })
             )
           }
         }).pipe(Effect.mapError((error): Interruption => ({ _tag: "DeadLetterFailed", error })))
@@ -136,14 +173,24 @@ export const makeBatchHandler = ({
                 Effect.annotateLogs({ error: error.detail, orders: chunk.length })
               )
             ),
-            Effect.retry({ schedule: storeRetry, times: config.ingest.retryAttempts }),
+            Effect.retry({
+              schedule: storeRetry,
+              times: config.ingest.retryAttempts,
+              // The pinger may have seen the outage first, or the partition may have moved on.
+              while: () => worthRetrying(batch.partition)
+            }),
             Effect.mapError((error): Interruption => ({ _tag: "DatabaseDown", error })),
             // The failure boundary: a defect (a bug) dead-letters this chunk, never the fiber.
             Effect.catchDefect((defect) => Effect.succeed(describeDefect(defect)))
           )
           if (typeof outcomes === "string") {
             return yield* sendDeadLetters(
-              chunk.map(({ message }) => ({ message, reason: "unhandled", error: outcomes }))
+              chunk.map(({ message, order }) => ({
+                message,
+                reason: "unhandled",
+                error: outcomes,
+                orderUid: order.order_uid
+              }))
             )
           }
           const rejected: Array<Pending> = []
@@ -153,7 +200,8 @@ export const makeBatchHandler = ({
               rejected.push({
                 message,
                 reason: reasonOf(outcome.error),
-                error: outcome.error.message
+                error: outcome.error.message,
+                orderUid: order.order_uid
               })
               continue
             }
@@ -185,10 +233,20 @@ export const makeBatchHandler = ({
 
       const point = tracker.commitPoint()
       if (point !== undefined) {
-        const committed = yield* kafka.commit(batch.partition, String(point))
-        if (!committed) {
+        // A failed commit loses nothing: the next one covers these offsets too.
+        const commit = yield* kafka.commit(batch.partition, String(point)).pipe(
+          Effect.map((accepted) => (accepted ? "committed" : "revoked")),
+          Effect.catch((error) =>
+            Effect.logWarning("commit failed, the next one covers it").pipe(
+              Effect.annotateLogs({ error: error.message }),
+              Effect.as("failed" as const)
+            )
+          )
+        )
+        if (commit === "revoked") {
           yield* Effect.logWarning("partition revoked, commit left to its new owner")
-        } else {
+        } else if (commit === "committed") {
+          for (const offset of alreadySent) if (offset < point) alreadySent.delete(offset)
           // Exact as of this commit; the scheduled refresh covers the paused stretches.
           const behind = BigInt(batch.highWatermark) - point
           yield* reportLag(batch.partition, Number(behind > 0n ? behind : 0n))
@@ -285,7 +343,8 @@ const describeDefect = (defect: unknown): string =>
 const headerText = (message: ConsumedMessage, name: string): string | undefined => {
   const value = message.headers[name]
   const first = Array.isArray(value) ? value[0] : value
-  return first === undefined ? undefined : first.toString()
+  // kafkajs gives a header sent without a value as null, whatever its type says.
+  return first == null ? undefined : first.toString()
 }
 
 const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {

@@ -68,25 +68,29 @@ function makeDatabase() {
     const config = yield* AppConfig
     const timeout = config.database.statementTimeout
 
+    /** A hung connection reads as the database being down, not as a stalled partition. */
+    const withDeadline = <A, E>(operation: string, effect: Effect.Effect<A, E>) =>
+      Effect.timeoutOrElse(effect, {
+        duration: timeout,
+        orElse: () =>
+          Effect.fail(
+            new DatabaseUnavailable({
+              operation,
+              detail: `no answer within ${Duration.format(timeout)}`
+            })
+          )
+      })
+
     /**
-     * The one wrapper every operation goes through: a deadline (a hung connection reads as
-     * the DB being down), a duration metric, a span, and driver errors mapped to our own.
+     * The one wrapper every operation goes through: a deadline (unless the operation sets its
+     * own per transaction), a duration metric, a span, and driver errors mapped to our own.
      */
     const run = <A>(
       operation: string,
-      effect: Effect.Effect<A, unknown>
+      effect: Effect.Effect<A, unknown>,
+      { ownDeadlines = false } = {}
     ): Effect.Effect<A, DatabaseUnavailable> =>
-      effect.pipe(
-        Effect.timeoutOrElse({
-          duration: timeout,
-          orElse: () =>
-            Effect.fail(
-              new DatabaseUnavailable({
-                operation,
-                detail: `no answer within ${Duration.format(timeout)}`
-              })
-            )
-        }),
+      (ownDeadlines ? effect : withDeadline(operation, effect)).pipe(
         Effect.catch((error: unknown) => {
           if (error instanceof DatabaseUnavailable) return Effect.fail(error)
           const failure = classifySqlError(error)
@@ -171,6 +175,8 @@ function makeDatabase() {
         })
       }).pipe(
         sql.withTransaction,
+        // Per transaction: bisecting a batch runs several, each gets the full deadline.
+        (transaction) => withDeadline("insertOrders", transaction),
         Effect.catch((error: unknown) => {
           const failure = classifySqlError(error)
           return failure._tag === "Data"
@@ -215,7 +221,7 @@ function makeDatabase() {
     const insertOrders = (orders: ReadonlyArray<Order>) =>
       orders.length === 0
         ? Effect.succeed([])
-        : run("insertOrders", insertIsolating(orders)).pipe(
+        : run("insertOrders", insertIsolating(orders), { ownDeadlines: true }).pipe(
             Effect.annotateSpans({ "orders.count": orders.length })
           )
 

@@ -5,38 +5,14 @@
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 
 export type SqlFailure =
-  /** The server cannot serve now; the same statement may succeed later. */
+  /** The store cannot take the order now; the same statement may succeed later. */
   | { readonly _tag: "Unavailable"; readonly detail: string }
   /** The server refused this data (SQLSTATE classes 22 and 23); retrying cannot help. */
   | { readonly _tag: "Data"; readonly sqlstate: string; readonly detail: string }
-  /** A bug: bad SQL, missing table, a driver contract broken. Never retried. */
+  /** Not a driver error at all: a bug in our code. */
   | { readonly _tag: "Defect"; readonly detail: string }
 
-/** Socket-level failures the driver reports with the errno name instead of a SQLSTATE. */
-const NETWORK_ERRNOS = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ECONNABORTED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ERR_STREAM_DESTROYED"
-])
-
-/** Reason tags that mean "not now" whatever the code says. */
-const TRANSIENT_REASONS = new Set([
-  "ConnectionError",
-  "StatementTimeoutError",
-  "DeadlockError",
-  "SerializationError",
-  "LockTimeoutError",
-  "AuthenticationError"
-])
-
-/** The SQLSTATE (or socket errno) behind a driver error, when it carries one. */
+/** The SQLSTATE (or socket errno, for a refused or reset connection) behind a driver error. */
 export const sqlstateOf = (error: SqlError): string | undefined => {
   const cause: unknown = error.reason.cause
   if (typeof cause === "object" && cause !== null && "code" in cause) {
@@ -46,18 +22,7 @@ export const sqlstateOf = (error: SqlError): string | undefined => {
   return undefined
 }
 
-/** SQLSTATEs that say the server is unreachable, shutting down or out of resources. */
-export const isUnavailableSqlstate = (code: string): boolean =>
-  code.startsWith("08") || // connection exception
-  code.startsWith("53") || // insufficient resources (too many connections, disk full)
-  code.startsWith("58") || // system error (I/O)
-  code === "57P01" || // admin_shutdown
-  code === "57P02" || // crash_shutdown
-  code === "57P03" || // cannot_connect_now (starting up or shutting down)
-  code === "57014" || // query_canceled: our statement_timeout fired
-  code === "40001" || // serialization_failure
-  code === "40P01" // deadlock_detected
-
+/** Data exceptions (22: NUL in text, out of range) and integrity violations (23). */
 export const isDataSqlstate = (code: string): boolean =>
   code.startsWith("22") || code.startsWith("23")
 
@@ -66,9 +31,10 @@ export const classifySqlError = (error: unknown): SqlFailure => {
   const code = sqlstateOf(error)
   const detail = code === undefined ? error.message : `${error.message} (${code})`
   if (code !== undefined && isDataSqlstate(code)) return { _tag: "Data", sqlstate: code, detail }
-  if (code !== undefined && (isUnavailableSqlstate(code) || NETWORK_ERRNOS.has(code))) {
-    return { _tag: "Unavailable", detail }
-  }
-  if (TRANSIENT_REASONS.has(error.reason._tag)) return { _tag: "Unavailable", detail }
-  return { _tag: "Defect", detail }
+  // Everything else is about the store, not the order: outages (08, 57P01-57P03, 53, 58, our
+  // statement timeout 57014, sockets refused or reset), contention (40001, 40P01), and also a
+  // read-only standby after a failover (25006), revoked privileges (42501), a missing table.
+  // Dead-lettering valid orders for those would drain the topic into the DLQ; treating them
+  // as an outage pauses consumption, loses nothing, and the logs carry the SQLSTATE.
+  return { _tag: "Unavailable", detail }
 }

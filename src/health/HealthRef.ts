@@ -3,7 +3,7 @@
  * fiber pings the database; the pipeline calls `markDown` the moment it sees the database
  * gone, without waiting for the next ping. Health is logged on change only.
  */
-import { Context, Effect, Layer, Metric, Schedule, Stream, SubscriptionRef } from "effect"
+import { Cause, Context, Effect, Layer, Metric, Schedule, Stream, SubscriptionRef } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { Database } from "../db/Database.ts"
 import * as Metrics from "../metrics/metrics.ts"
@@ -66,9 +66,11 @@ function makeHealthRef() {
     const pingSchedule = Schedule.spaced(database.pingInterval)
     const pingOnce = db.ping.pipe(
       Effect.timeout(database.pingTimeout),
-      Effect.matchEffect({
+      // Every way a ping can end, defects included, is an answer: the pinger never dies, or a
+      // database marked down would never be seen coming back.
+      Effect.matchCauseEffect({
         onSuccess: () => SubscriptionRef.set(ref, up),
-        onFailure: (error) => health.markDown(error.message)
+        onFailure: (cause) => health.markDown(Cause.pretty(cause).split("\n")[0] ?? "ping failed")
       })
     )
 

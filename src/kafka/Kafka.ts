@@ -81,6 +81,12 @@ export interface KafkaShape {
   readonly lag: Effect.Effect<ReadonlyMap<number, number>, KafkaError>
   /** Completes, with the reason, if the consumer crashes for good (kafkajs will not restart it). */
   readonly crashed: Effect.Effect<string>
+  /**
+   * Whether work on `partition` is still worth finishing here: false once a rebalance took it
+   * away or shutdown began. Retry loops check it, so a batch waiting on the database gives
+   * its partition back instead of holding up a rebalance or a shutdown.
+   */
+  readonly stillOwns: (partition: number) => Effect.Effect<boolean>
   /** How many times this member has joined its group: 1 after start, +1 per rebalance. */
   readonly groupJoins: Effect.Effect<number>
   /** Sends to the dead-letter topic and waits for every in-sync replica to have it. */
@@ -121,9 +127,10 @@ function makeKafka() {
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
-      // kafkajs wants unbounded retries for an idempotent producer; `sendDeadLetters` bounds
-      // the wait instead, and the batch is replayed if the DLQ stays away.
-      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5_000 }
+      // Bounded, so that a send we stopped waiting for (`KAFKA_DLQ_SEND_TIMEOUT`) also stops
+      // retrying by itself instead of piling up behind the next ones. kafkajs warns that this
+      // weakens idempotence; dead-lettering is at-least-once anyway (see the log creator).
+      retry: { retries: 3, maxRetryTime: 5_000 }
     })
     yield* Effect.acquireRelease(
       attempt("producer.connect", () => producer.connect()),
@@ -155,6 +162,7 @@ function makeKafka() {
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       assigned = new Set(event.payload.memberAssignment[topic] ?? [])
       groupJoins++
+      applyPause()
       Effect.runForkWith(context)(
         Effect.logInfo("partitions assigned").pipe(
           Effect.annotateLogs({ topic, partitions: [...assigned].sort((a, b) => a - b) })
@@ -162,16 +170,35 @@ function makeKafka() {
       )
     })
 
-    // kafkajs refuses pause/resume before `run`; a pause asked for earlier (the database is
-    // down at start) is remembered and applied as soon as the consumer runs. A topic-wide
-    // pause also covers partitions assigned later.
+    /**
+     * Calls into kafkajs that throw while its consumer group is being (re)built: before `run`,
+     * and while kafkajs restarts a crashed consumer. What they were for is re-applied when
+     * the group is joined again, so a throw here is logged, not raised.
+     */
+    const safely = (operation: string, call: () => void) => {
+      try {
+        call()
+      } catch (error) {
+        Effect.runForkWith(context)(
+          Effect.logDebug("kafka call deferred until the group is joined").pipe(
+            Effect.annotateLogs({ operation, error: String(error) })
+          )
+        )
+      }
+    }
+
+    // A pause asked for before `run` or during a restart (the database is down) is remembered
+    // and applied once the consumer runs and again on every group join: kafkajs forgets it
+    // when it rebuilds the group. A topic-wide pause also covers partitions assigned later.
     let running = false
     let wantPaused = false
+    let stopping = false
     const applyPause = () => {
       if (!running) return
-      if (wantPaused) consumer.pause([{ topic }])
-      else consumer.resume([{ topic }])
+      if (wantPaused || stopping) safely("pause", () => consumer.pause([{ topic }]))
+      else safely("resume", () => consumer.resume([{ topic }]))
     }
+    const batches = makeInFlight()
 
     const ensureTopics = Effect.gen(function* () {
       if (!settings.createTopics) return
@@ -199,13 +226,36 @@ function makeKafka() {
             await consumer.connect()
             await consumer.subscribe({ topics: [topic], fromBeginning: true })
           }),
-          // kafkajs stops fetching, waits for the eachBatch calls in flight, then leaves.
-          () => Effect.promise(() => consumer.disconnect())
+          // kafkajs ignores commits once `disconnect` has begun, so the batches in flight must
+          // finish (and commit) first: stop fetching, wait for them, then leave the group.
+          () =>
+            Effect.gen(function* () {
+              stopping = true
+              applyPause()
+              yield* Effect.promise(() => batches.idle()).pipe(
+                Effect.timeoutOrElse({
+                  duration: settings.shutdownDrainTimeout,
+                  orElse: () => Effect.logWarning("batches still in flight at shutdown")
+                })
+              )
+              yield* Effect.promise(() => consumer.disconnect())
+            })
         )
-        const run = (payload: EachBatchPayload) =>
+        const run = (payload: EachBatchPayload) => {
+          const batch = toPartitionBatch(payload)
+          const first = batch.messages[0]
+          if (stopping) {
+            // Fetched before the pause took effect: leave it for whoever consumes next.
+            if (first !== undefined)
+              safely("seek", () =>
+                consumer.seek({ topic, partition: batch.partition, offset: first.offset })
+              )
+            return Promise.resolve()
+          }
           // Each batch runs as its own fiber, not a child of this scope: on shutdown it must
-          // be allowed to finish and commit while kafkajs waits for it.
-          Effect.runPromiseWith(context)(handle(toPartitionBatch(payload)))
+          // be allowed to finish and commit while the release above waits for it.
+          return batches.track(Effect.runPromiseWith(context)(handle(batch)))
+        }
         yield* attempt("consumer.run", () => {
           const started = consumer.run({
             autoCommit: false,
@@ -252,8 +302,10 @@ function makeKafka() {
       )
     })
 
+    // A seek that cannot be made (kafkajs is rebuilding the group) is not needed: the group
+    // then resumes from the committed offset, which is never past an unfinished message.
     const seek = (partition: number, offset: string) =>
-      Effect.sync(() => consumer.seek({ topic, partition, offset }))
+      Effect.sync(() => safely("seek", () => consumer.seek({ topic, partition, offset })))
 
     const commit = (partition: number, offset: string) =>
       Effect.suspend(() =>
@@ -307,6 +359,7 @@ function makeKafka() {
       commit,
       lag,
       crashed: Deferred.await(crashed),
+      stillOwns: (partition) => Effect.sync(() => !stopping && assigned.has(partition)),
       groupJoins: Effect.sync(() => groupJoins),
       sendDeadLetters
     })
@@ -331,6 +384,31 @@ function toPartitionBatch(payload: EachBatchPayload): PartitionBatch {
   }
 }
 
+/** Warnings kafkajs gives for settings chosen on purpose (see the producer's `retry`). */
+const EXPECTED_WARNINGS = new Set([
+  "Limiting retries for the idempotent producer may invalidate EoS guarantees"
+])
+
+/** Counts the batches being handled and tells when none is left. */
+function makeInFlight() {
+  let count = 0
+  let waiters: Array<() => void> = []
+  return {
+    track: (work: Promise<void>) => {
+      count++
+      return work.finally(() => {
+        count--
+        if (count === 0) {
+          for (const wake of waiters) wake()
+          waiters = []
+        }
+      })
+    },
+    idle: () =>
+      count === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))
+  }
+}
+
 /** kafkajs logs through Effect's logger, so they share format, level and annotations. */
 function effectLogCreator(context: Context.Context<never>) {
   return () =>
@@ -340,7 +418,10 @@ function effectLogCreator(context: Context.Context<never>) {
         effect.pipe(Effect.annotateLogs({ service: "kafkajs", namespace, ...extra }))
       // kafkajs logs every failed request as an error, even those it retries; the service
       // logs the outcomes that matter itself, so the client's own lines are warnings at most.
-      const entry = level <= logLevel.WARN ? Effect.logWarning(message) : Effect.logDebug(message)
+      const entry =
+        level <= logLevel.WARN && !EXPECTED_WARNINGS.has(message)
+          ? Effect.logWarning(message)
+          : Effect.logDebug(message)
       Effect.runSyncExit(Effect.provideContext(annotated(entry), context)) satisfies Exit.Exit<void>
     }
 }

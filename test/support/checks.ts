@@ -23,6 +23,10 @@ export const caughtUp = (names: { readonly groupId: string; readonly topic: stri
  * at-least-once, so a letter sent twice (sent, then redelivered before its commit) counts once.
  */
 export const deadLetterCounts = (dlqTopic: string) =>
+  Effect.map(deadLetters(dlqTopic), ({ byReason }) => byReason)
+
+/** The dead letters by reason (distinct origins), and how many were sent more than once. */
+export const deadLetters = (dlqTopic: string) =>
   Effect.map(readAll(dlqTopic), (letters) => {
     const origins: Record<string, Set<string>> = {}
     for (const letter of letters) {
@@ -32,5 +36,11 @@ export const deadLetterCounts = (dlqTopic: string) =>
       }`
       ;(origins[reason] ??= new Set()).add(origin)
     }
-    return Object.fromEntries(Object.entries(origins).map(([reason, set]) => [reason, set.size]))
+    const distinct = Object.values(origins).reduce((sum, set) => sum + set.size, 0)
+    return {
+      byReason: Object.fromEntries(
+        Object.entries(origins).map(([reason, set]) => [reason, set.size])
+      ),
+      duplicates: letters.length - distinct
+    }
   })

@@ -36,8 +36,16 @@ describe("classifySqlError", () => {
     assert.strictEqual(classifySqlError(error)._tag, "Unavailable")
   })
 
-  it("bad SQL and non-SQL failures are defects, never retried or dead-lettered as data", () => {
-    assert.strictEqual(classifySqlError(withCode("42P01"))._tag, "Defect")
+  it.each([
+    ["25006", "read-only transaction: a standby after failover"],
+    ["42501", "insufficient privilege"],
+    ["42P01", "undefined table"],
+    ["XX000", "internal error"]
+  ])("%s (%s) is about the store: paused on, never dead-lettered", (code) => {
+    assert.strictEqual(classifySqlError(withCode(code))._tag, "Unavailable")
+  })
+
+  it("a failure that is not the driver's is a defect", () => {
     assert.strictEqual(classifySqlError(new TypeError("boom"))._tag, "Defect")
   })
 })
