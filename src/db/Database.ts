@@ -152,10 +152,10 @@ function makeDatabase() {
             INSERT INTO payments
             SELECT * FROM jsonb_to_recordset(${rowsFor(Rows.paymentRow)}::jsonb)
               AS r(${sql.literal(Rows.PAYMENTS_RECORD)})`
+          const items = newOrders.flatMap((o) => Rows.itemRows(idOf.get(o.order_uid)!, o))
           yield* sql`
             INSERT INTO items
-            SELECT * FROM jsonb_to_recordset(
-              ${JSON.stringify(newOrders.flatMap((o) => Rows.itemRows(idOf.get(o.order_uid)!, o)))}::jsonb)
+            SELECT * FROM jsonb_to_recordset(${JSON.stringify(items)}::jsonb)
               AS r(${sql.literal(Rows.ITEMS_RECORD)})`
         }
 

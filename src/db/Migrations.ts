@@ -56,7 +56,7 @@ export const migrate = PgMigrator.run({ loader: migrations }).pipe(
   Effect.provide(NodeServices.layer)
 )
 
-/** While the database is unreachable at start: try again every few seconds, for as long as it takes. */
+/** While the database is unreachable at start: try again every few seconds, as long as it takes. */
 const startupRetry = Schedule.spaced(Duration.seconds(3))
 
 /**
