@@ -60,18 +60,27 @@ export const bool = (name: string, fallback: boolean) =>
     /^(true|1|yes)$/i.test(raw) ? true : /^(false|0|no)$/i.test(raw) ? false : undefined
   )
 
-/** A duration such as `500 millis`, `2 seconds`, or a bare number of milliseconds. */
+/**
+ * A duration above zero such as `500 millis`, `2 seconds`, or a bare number of milliseconds.
+ * Zero is refused: every duration here is an interval or a deadline, and zero would turn one
+ * into a busy loop or switch one off.
+ */
 export const duration = (name: string, fallback: Duration.Duration) =>
-  setting(name, fallback, "a duration such as 500 millis or 2 seconds", (raw) => {
-    if (/^[0-9]+$/.test(raw)) return Duration.millis(Number(raw))
-    const match = /^([0-9]+(?:\.[0-9]+)?)\s*(ms|millis|s|seconds?|m|minutes?)$/.exec(raw)
-    if (match === null) return undefined
-    const amount = Number(match[1])
-    const unit = match[2] ?? "ms"
-    if (unit === "ms" || unit === "millis") return Duration.millis(amount)
-    if (unit.startsWith("s")) return Duration.seconds(amount)
-    return Duration.minutes(amount)
+  setting(name, fallback, "a duration above zero, such as 500 millis or 2 seconds", (raw) => {
+    const parsed = parseDuration(raw)
+    return parsed !== undefined && Duration.toMillis(parsed) > 0 ? parsed : undefined
   })
+
+const parseDuration = (raw: string): Duration.Duration | undefined => {
+  if (/^[0-9]+$/.test(raw)) return Duration.millis(Number(raw))
+  const match = /^([0-9]+(?:\.[0-9]+)?)\s*(ms|millis|s|seconds?|m|minutes?)$/.exec(raw)
+  if (match === null) return undefined
+  const amount = Number(match[1])
+  const unit = match[2] ?? "ms"
+  if (unit === "ms" || unit === "millis") return Duration.millis(amount)
+  if (unit.startsWith("s")) return Duration.seconds(amount)
+  return Duration.minutes(amount)
+}
 
 /** A comma-separated list of non-empty entries. */
 export const list = (name: string, fallback: ReadonlyArray<string>) =>

@@ -13,17 +13,23 @@ const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", 
 /** The route label of requests no route took: they are counted, never by their raw path. */
 export const UNMATCHED_ROUTE = "unmatched"
 
+/**
+ * The status label of a request whose handler was interrupted before it answered: the client
+ * went away, or shutdown's grace period ran out. Counted, so that no request goes unseen.
+ */
+export const INTERRUPTED_STATUS = "interrupted"
+
 const recordRequest = (
   request: HttpServerRequest.HttpServerRequest,
   route: string,
-  response: HttpServerResponse.HttpServerResponse,
+  status: string,
   duration: Duration.Duration
 ) => {
   const attributes = {
     // Bounded label values: Node parses only known methods, and odd ones are folded together.
     method: KNOWN_METHODS.has(request.method) ? request.method : "OTHER",
     route,
-    status: String(response.status)
+    status
   }
   return Effect.all([
     Metric.update(Metric.withAttributes(Metrics.httpRequests, attributes), 1),
@@ -42,6 +48,7 @@ export const observe = HttpRouter.middleware((handler) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     const { route } = yield* HttpRouter.RouteContext
+    const started = yield* Clock.currentTimeMillis
     const [duration, response] = yield* handler.pipe(
       Effect.catchDefect((defect) =>
         Effect.logError("request failed").pipe(
@@ -53,9 +60,14 @@ export const observe = HttpRouter.middleware((handler) =>
           Effect.as(errorResponse("internal_error", "an unexpected error occurred"))
         )
       ),
-      Effect.timed
+      Effect.timed,
+      Effect.onInterrupt(() =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          recordRequest(request, route.path, INTERRUPTED_STATUS, Duration.millis(now - started))
+        )
+      )
     )
-    yield* recordRequest(request, route.path, response, duration)
+    yield* recordRequest(request, route.path, String(response.status), duration)
     return response
   })
 ).layer
@@ -78,7 +90,12 @@ export const edge = (maxBodyBytes: number) =>
         const unrouted = (response: HttpServerResponse.HttpServerResponse) =>
           Clock.currentTimeNanos.pipe(
             Effect.flatMap((now) =>
-              recordRequest(request, UNMATCHED_ROUTE, response, Duration.nanos(now - started))
+              recordRequest(
+                request,
+                UNMATCHED_ROUTE,
+                String(response.status),
+                Duration.nanos(now - started)
+              )
             ),
             Effect.as(response)
           )

@@ -12,8 +12,9 @@ const counter = (name: string, description: string) =>
 export const cacheSeconds: ReadonlyArray<number> = [
   0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.001, 0.01
 ]
+/** From 100 µs: a lookup answered from the cache takes about 0.2 ms. */
 export const requestSeconds: ReadonlyArray<number> = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
+  0.000_1, 0.000_25, 0.000_5, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 ]
 /** From produce time to a durable outcome: includes queueing in Kafka, so up to minutes. */
 export const processingSeconds: ReadonlyArray<number> = [

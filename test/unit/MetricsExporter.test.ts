@@ -144,7 +144,8 @@ describe("MetricsExporter", () => {
         )
         // The shapes the dashboards rely on, whatever the exact numbers become.
         assert.isTrue(Metrics.cacheSeconds.filter((bound) => bound < 0.001).length >= 5)
-        assert.strictEqual(Metrics.requestSeconds[0], 0.001)
+        // A cache hit is answered in about 0.2 ms: the request buckets must resolve below 1 ms.
+        assert.isTrue(Metrics.requestSeconds.filter((bound) => bound < 0.001).length >= 3)
         assert.isAtLeast(Metrics.requestSeconds.at(-1) ?? 0, 5)
 
         // 3 µs and 20 µs: one in the first bucket, both by 25 µs, cumulative counts after that.

@@ -49,6 +49,7 @@ describe("AppConfig", () => {
     ["HTTP_PORT", "70000", "an integer from 0 to 65535"],
     ["DB_POOL_MAX", "0", "an integer from 1 to 1000"],
     ["DB_PING_INTERVAL", "soon", "a duration"],
+    ["HTTP_REQUEST_TIMEOUT", "0", "above zero"],
     ["LOG_FORMAT", "xml", "one of json, pretty"],
     ["CACHE_FILL_ON_INSERT", "maybe", "true or false"],
     ["KAFKA_BROKERS", "a:1,,b:2", "a comma-separated list"],

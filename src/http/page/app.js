@@ -142,7 +142,12 @@ function clearProblem() {
   problem.replaceChildren()
 }
 
+// Only the latest lookup may change the page: a slow answer to an earlier one is dropped.
+let latestLookup = 0
+
 async function lookUp(uid) {
+  const lookup = ++latestLookup
+  const current = () => lookup === latestLookup
   clearProblem()
   if (!UID_PATTERN.test(uid)) {
     showProblem(
@@ -159,11 +164,21 @@ async function lookUp(uid) {
       headers: { accept: "application/json" }
     })
   } catch {
-    showProblem("The service cannot be reached", "Check your connection and try again.")
+    if (current()) {
+      showProblem("The service cannot be reached", "Check your connection and try again.")
+    }
     return
   }
+  if (!current()) return
   if (response.ok) {
-    const order = await response.json()
+    let order
+    try {
+      order = await response.json()
+    } catch {
+      showProblem("Something went wrong", "The service sent an answer that is not an order.")
+      return
+    }
+    if (!current()) return
     statusLine.textContent = `Showing order ${uid}.`
     renderOrder(order)
     return
