@@ -4,9 +4,10 @@
  * the others.
  */
 import { PgClient } from "@effect/sql-pg"
-import { Context, Duration, Effect, Layer, Metric, Redacted } from "effect"
+import { Context, Duration, Effect, Layer, Metric } from "effect"
+import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql/SqlClient"
-import { AppConfig } from "../config/AppConfig.ts"
+import { AppConfig, type AppConfigShape } from "../config/AppConfig.ts"
 import {
   DatabaseUnavailable,
   InvalidOrder,
@@ -258,7 +259,14 @@ function makeDatabase() {
         )
       )
 
-    const ping = run("ping", sql`SELECT 1`).pipe(Effect.asVoid)
+    // The health check has a connection of its own: a pool kept busy by stores and lookups
+    // must not make a healthy database look down (and pause consumption for nothing).
+    const pingClient = yield* PgClient.make({
+      ...connectionSettings(config.database),
+      applicationName: "order-service-health",
+      maxConnections: 1
+    }).pipe(Effect.provide(Reactivity.layer))
+    const ping = run("ping", pingClient`SELECT 1`).pipe(Effect.asVoid)
 
     return Database.of({ insertOrders, findOrder, latestOrders, ping })
   })
@@ -267,26 +275,22 @@ function makeDatabase() {
 /** PostgreSQL's json text has spaces after separators; the cache and clients want it compact. */
 const compact = (json: string): string => JSON.stringify(JSON.parse(json))
 
-/** A pool from `AppConfig`, with a server-side statement timeout as a second line of defence. */
+/** Settings of every connection: a server-side statement timeout as a second deadline. */
+const connectionSettings = (database: AppConfigShape["database"]) => ({
+  url: database.url,
+  connectTimeout: database.pingTimeout,
+  applicationName: "order-service",
+  startupParameters: {
+    statement_timeout: String(Duration.toMillis(database.statementTimeout))
+  }
+})
+
+/** The pool from `AppConfig` that stores and lookups share. */
 export function pgClientLayer() {
   return Layer.unwrap(
     Effect.gen(function* () {
       const { database } = yield* AppConfig
-      return PgClient.layer({
-        url: database.url,
-        maxConnections: database.poolMax,
-        connectTimeout: database.pingTimeout,
-        applicationName: "order-service",
-        startupParameters: {
-          statement_timeout: String(Duration.toMillis(database.statementTimeout))
-        }
-      })
+      return PgClient.layer({ ...connectionSettings(database), maxConnections: database.poolMax })
     })
   )
-}
-
-export const redactedUrl = (url: Redacted.Redacted<string>) => {
-  const parsed = new URL(Redacted.value(url))
-  if (parsed.password !== "") parsed.password = "***"
-  return parsed.toString()
 }

@@ -260,3 +260,29 @@ describe("Database behind a server that stops answering", () => {
     }).pipe(Effect.scoped)
   )
 })
+
+describe("Database health check", () => {
+  it.live("pings on a connection of its own, so a busy pool does not look like an outage", () =>
+    Effect.gen(function* () {
+      const db = yield* Database
+      const sql = yield* SqlClient
+      yield* db.ping
+      // The pool's only connection is busy for two seconds...
+      const busy = yield* Effect.forkScoped(sql`SELECT pg_sleep(2)`)
+      yield* eventually(
+        "the pool's connection to be taken",
+        Effect.map(
+          sql`SELECT 1`.pipe(Effect.timeoutOption("100 millis")),
+          (answer) => answer._tag === "None"
+        ),
+        5_000,
+        50
+      )
+      // ...yet the health check answers at once.
+      const started = Date.now()
+      yield* db.ping
+      assert.isBelow(Date.now() - started, 1_000)
+      yield* Fiber.join(busy)
+    }).pipe(Effect.provide(TestDatabase.layer({ DB_POOL_MAX: "1" })), Effect.scoped)
+  )
+})
