@@ -6,15 +6,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { TEST_PG_SERVER, uniqueName } from "../support/config.ts"
 import { designMetrics } from "../support/designMetrics.ts"
 import { createTopics, eventually, freshKafkaNames, produce } from "../support/kafka.ts"
 import { collector, tracesInclude } from "../support/otlpCollector.ts"
-import { freePort } from "../support/prometheus.ts"
 import * as PromText from "../support/prometheusText.ts"
-import { startService } from "../support/ServiceProcess.ts"
-import { makeTcpProxy } from "../support/TcpProxy.ts"
-import { dropDatabase } from "../support/TestDatabase.ts"
+import { startServiceBehindProxy } from "../support/ServiceBehindProxy.ts"
 import { mixedTraffic } from "../support/traffic.ts"
 
 const MESSAGES = 300
@@ -42,26 +38,10 @@ describe("metrics and traces of the running service (real Kafka and PostgreSQL)"
       const traffic = mixedTraffic(MESSAGES, 11)
       const deadLetters = traffic.deadLetters.invalid + traffic.deadLetters.already_exists
       const [cachedUid, uncachedUid] = [...traffic.stored.keys()]
-      const database = uniqueName("order_service_metrics")
-      const pg = new URL(TEST_PG_SERVER)
-
       return Effect.gen(function* () {
-        yield* Effect.addFinalizer(() => dropDatabase(database))
         const otlp = yield* collector
-        const proxy = yield* makeTcpProxy({ host: pg.hostname, port: Number(pg.port || 5432) })
         yield* createTopics([names.topic, names.dlqTopic], 3)
-        const port = yield* freePort
-        const base = `http://127.0.0.1:${port}`
-        const service = yield* startService("metrics-e2e", {
-          ...names.env,
-          DATABASE_URL: `postgres://${pg.username}@127.0.0.1:${proxy.port}/${database}`,
-          HTTP_PORT: String(port),
-          LOG_LEVEL: "warning",
-          // Lookups decide hits and misses, not ingestion, so the counts below are exact.
-          CACHE_FILL_ON_INSERT: "false",
-          DB_PING_INTERVAL: "200 millis",
-          DB_PING_TIMEOUT: "500 millis",
-          DB_RETRY_BASE_DELAY: "50 millis",
+        const { service, proxy, base } = yield* startServiceBehindProxy("metrics-e2e", names, {
           OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint
         })
         const failure = (what: string) => `${what}; service output:\n${service.output()}`

@@ -15,12 +15,10 @@ import { Effect, Layer, Metric } from "effect"
 import { Cache } from "../../src/cache/Cache.ts"
 import * as Metrics from "../../src/metrics/metrics.ts"
 import { MetricsExporter } from "../../src/metrics/MetricsExporter.ts"
-import { TEST_PG_SERVER, uniqueName } from "../support/config.ts"
 import { ALERTS_FILE, alertRules, dashboardExpressions } from "../support/dashboard.ts"
 import { createTopics, eventually, freshKafkaNames, produce } from "../support/kafka.ts"
 import * as Prometheus from "../support/prometheus.ts"
-import { startService } from "../support/ServiceProcess.ts"
-import { makeTcpProxy } from "../support/TcpProxy.ts"
+import { startServiceBehindProxy } from "../support/ServiceBehindProxy.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 import { mixedTraffic } from "../support/traffic.ts"
 
@@ -114,26 +112,12 @@ describe("dashboard and alerts on a real Prometheus scraping the service", () =>
     "every dashboard query and alert expression parses and returns data",
     () => {
       const names = freshKafkaNames()
-      const database = uniqueName("order_service_prometheus")
-      const pg = new URL(TEST_PG_SERVER)
-
       return Effect.gen(function* () {
-        yield* Effect.addFinalizer(() => TestDatabase.dropDatabase(database))
-        const proxy = yield* makeTcpProxy({ host: pg.hostname, port: Number(pg.port || 5432) })
         yield* createTopics([names.topic, names.dlqTopic], 3)
-        const port = yield* Prometheus.freePort
-        const base = `http://127.0.0.1:${port}`
-        const service = yield* startService("prometheus-e2e", {
-          ...names.env,
-          DATABASE_URL: `postgres://${pg.username}@127.0.0.1:${proxy.port}/${database}`,
-          HTTP_PORT: String(port),
-          LOG_LEVEL: "warning",
-          // Only lookups fill the cache, so orders never looked up stay uncached: 503 when cut.
-          CACHE_FILL_ON_INSERT: "false",
-          DB_PING_INTERVAL: "200 millis",
-          DB_PING_TIMEOUT: "500 millis",
-          DB_RETRY_BASE_DELAY: "50 millis"
-        })
+        const { service, proxy, port, base } = yield* startServiceBehindProxy(
+          "prometheus-e2e",
+          names
+        )
         // Scrapes fail until the service listens; Prometheus just retries every second.
         const prometheus = yield* Prometheus.start({
           job: JOB,
