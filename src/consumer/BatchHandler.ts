@@ -287,7 +287,6 @@ export const makeBatchHandler = ({
         )
       }
     }).pipe(
-      Effect.scoped,
       Effect.annotateLogs({ topic: batch.topic, partition: batch.partition }),
       Effect.withSpan("Consumer.handleBatch", {
         attributes: { topic: batch.topic, partition: batch.partition }

@@ -17,7 +17,7 @@ import { makeBatchHandler } from "./BatchHandler.ts"
  * Consumes until the layer is released. Needs Kafka, Database, HealthRef and AppConfig; uses
  * Cache (fill on insert) and Readiness when they are there.
  */
-export const layer = Layer.effectDiscard(Effect.suspend(() => runConsumer()))
+export const layer = Layer.effectDiscard(runConsumer())
 
 function runConsumer() {
   return Effect.gen(function* () {

@@ -129,18 +129,18 @@ function makeDatabase() {
         // A uid may come twice in one batch (a redelivery, or a conflicting copy): the row
         // PostgreSQL kept is the one whose hash it returned; every other copy is compared.
         const hashes = orders.map(Rows.contentHash)
-        const insertedId = new Map(inserted.map((row) => [row.order_uid, String(row.id)]))
+        const idOf = new Map(inserted.map((row) => [row.order_uid, String(row.id)]))
         const storedHash = new Map(inserted.map((row) => [row.order_uid, row.hash]))
         const winners = new Set<number>()
+        const claimed = new Set<string>() // later identical copies are redeliveries
         for (const [i, order] of orders.entries()) {
           const uid = order.order_uid
-          if (storedHash.get(uid) === hashes[i] && insertedId.has(uid)) {
+          if (idOf.has(uid) && storedHash.get(uid) === hashes[i] && !claimed.has(uid)) {
             winners.add(i)
-            insertedId.delete(uid) // later identical copies are redeliveries
+            claimed.add(uid)
           }
         }
         const newOrders = [...winners].map((i) => orders[i]!)
-        const idOf = new Map(inserted.map((row) => [row.order_uid, String(row.id)]))
         const rowsFor = <R>(f: (id: string, order: Order) => R) =>
           JSON.stringify(newOrders.map((o) => f(idOf.get(o.order_uid)!, o)))
 

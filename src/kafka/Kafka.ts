@@ -190,23 +190,27 @@ function makeKafka() {
     // A pause asked for before `run` or during a restart (the database is down) is remembered
     // and applied once the consumer runs and again on every group join: kafkajs forgets it
     // when it rebuilds the group. A topic-wide pause also covers partitions assigned later.
-    let running = false
     let wantPaused = false
     let stopping = false
     const applyPause = () => {
-      if (!running) return
       if (wantPaused || stopping) safely("pause", () => consumer.pause([{ topic }]))
       else safely("resume", () => consumer.resume([{ topic }]))
     }
+    // A seek that cannot be made (kafkajs is rebuilding the group) is not needed: the group
+    // then resumes from the committed offset, which is never past an unfinished message.
+    const seekTo = (partition: number, offset: string) =>
+      safely("seek", () => consumer.seek({ topic, partition, offset }))
     const batches = makeInFlight()
+
+    // One admin connection for topic creation and the lag figures.
+    const admin = client.admin()
+    yield* Effect.acquireRelease(
+      attempt("admin.connect", () => admin.connect()),
+      () => Effect.promise(() => admin.disconnect())
+    )
 
     const ensureTopics = Effect.gen(function* () {
       if (!settings.createTopics) return
-      const admin = client.admin()
-      yield* Effect.acquireRelease(
-        attempt("admin.connect", () => admin.connect()),
-        () => Effect.promise(() => admin.disconnect())
-      )
       const existing = new Set(yield* attempt("admin.listTopics", () => admin.listTopics()))
       const missing = [topic, settings.dlqTopic].filter((name) => !existing.has(name))
       if (missing.length === 0) return
@@ -217,7 +221,7 @@ function makeKafka() {
         })
       )
       yield* Effect.logInfo("topics created").pipe(Effect.annotateLogs({ topics: missing }))
-    }).pipe(Effect.scoped)
+    })
 
     const consume = (handle: (batch: PartitionBatch) => Effect.Effect<void>) =>
       Effect.gen(function* () {
@@ -246,10 +250,7 @@ function makeKafka() {
           const first = batch.messages[0]
           if (stopping) {
             // Fetched before the pause took effect: leave it for whoever consumes next.
-            if (first !== undefined)
-              safely("seek", () =>
-                consumer.seek({ topic, partition: batch.partition, offset: first.offset })
-              )
+            if (first !== undefined) seekTo(batch.partition, first.offset)
             return Promise.resolve()
           }
           // Each batch runs as its own fiber, not a child of this scope: on shutdown it must
@@ -264,25 +265,19 @@ function makeKafka() {
             eachBatch: run
           })
           // From here on kafkajs accepts pause/resume; apply what was asked before.
-          running = true
           applyPause()
           return started
         })
       })
 
-    const lagAdmin = client.admin()
-    yield* Effect.acquireRelease(
-      attempt("admin.connect", () => lagAdmin.connect()),
-      () => Effect.promise(() => lagAdmin.disconnect())
-    )
     const lag = Effect.gen(function* () {
       const owned = [...assigned]
       if (owned.length === 0) return new Map<number, number>()
       const [ends, committed] = yield* Effect.all(
         [
-          attempt("admin.fetchTopicOffsets", () => lagAdmin.fetchTopicOffsets(topic)),
+          attempt("admin.fetchTopicOffsets", () => admin.fetchTopicOffsets(topic)),
           attempt("admin.fetchOffsets", () =>
-            lagAdmin.fetchOffsets({ groupId: settings.groupId, topics: [topic] })
+            admin.fetchOffsets({ groupId: settings.groupId, topics: [topic] })
           )
         ],
         { concurrency: 2 }
@@ -302,10 +297,7 @@ function makeKafka() {
       )
     })
 
-    // A seek that cannot be made (kafkajs is rebuilding the group) is not needed: the group
-    // then resumes from the committed offset, which is never past an unfinished message.
-    const seek = (partition: number, offset: string) =>
-      Effect.sync(() => safely("seek", () => consumer.seek({ topic, partition, offset })))
+    const seek = (partition: number, offset: string) => Effect.sync(() => seekTo(partition, offset))
 
     const commit = (partition: number, offset: string) =>
       Effect.suspend(() =>

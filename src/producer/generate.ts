@@ -118,8 +118,6 @@ export const invalidKinds = [
   { kind: "wrong_type", path: "$.sm_id", apply: (o: any) => (o.sm_id = "99") }
 ] as const satisfies ReadonlyArray<{ kind: string; path: string; apply: (o: any) => unknown }>
 
-export type InvalidKind = (typeof invalidKinds)[number]["kind"]
-
 /** A valid order broken by one rule; the result is JSON text. */
 export const invalidOrderJson = (random: Random, index: number) => {
   const variant = invalidKinds[index % invalidKinds.length]!

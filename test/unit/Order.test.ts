@@ -1,6 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { encodeOrderJson, makeOrderDecoder } from "../../src/domain/decode.ts"
+import {
+  invalidKinds,
+  invalidOrderJson,
+  makeRandom,
+  realisticOrder
+} from "../../src/producer/generate.ts"
 import { anyOrder, referenceOrder } from "../support/orders.ts"
 
 const decoder = makeOrderDecoder(1000)
@@ -117,6 +123,19 @@ describe("Order schema", () => {
       for (const [path, bad] of breakers) {
         const result = yield* Effect.result(decoder.fromJson(setPath(order, path, bad)))
         assert.strictEqual(result._tag, "Failure", `breaker ${jsonPath(path)}=${String(bad)}`)
+      }
+    })
+  )
+
+  it.effect("the demo generator's orders are valid, and each broken kind fails at its path", () =>
+    Effect.gen(function* () {
+      const random = makeRandom(5)
+      for (let i = 0; i < 50; i++) yield* decoder.fromJson(realisticOrder(random, i))
+      for (const [i, kind] of invalidKinds.entries()) {
+        const broken = invalidOrderJson(random, i)
+        assert.strictEqual(broken.kind, kind.kind)
+        const error = yield* Effect.flip(decoder.fromText(broken.json))
+        assert.strictEqual(error.path, kind.path, kind.kind)
       }
     })
   )
